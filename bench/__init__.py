@@ -1,0 +1,3 @@
+"""Few-shot NLP benchmark and reproducibility suite."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,47 @@
+"""Command line: `python -m bench <subcommand>`; one module per subcommand.
+
+Each subcommand module defines `add_parser(subparsers)`, which creates its
+parser and sets `handler` (a function taking the parsed arguments and
+returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from bench import __version__
+
+# Order shown in `--help`.
+SUBCOMMANDS: tuple[str, ...] = (
+    "bench.cli.list_cmd",
+    "bench.cli.run_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Few-shot NLP benchmark and reproducibility suite.",
+        epilog="Run `python -m bench SUBCOMMAND --help` for examples.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+    for module in SUBCOMMANDS:
+        importlib.import_module(module).add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    return int(args.handler(args) or 0)
