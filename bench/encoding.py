@@ -77,3 +77,20 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 def batches(n: int, batch_size: int) -> Iterator[list[int]]:
     for start in range(0, n, batch_size):
         yield list(range(start, min(n, start + batch_size)))
+
+
+def encode_labeled(tokenizer, data: LabeledSet, max_length: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Tokenise any labeled set; labels are [B] for sentences and [B, T] for NER."""
+    if data.is_ner:
+        return encode_words(tokenizer, data, max_length)
+    return encode_sentences(tokenizer, data, max_length), torch.tensor(data.labels, dtype=torch.long)
+
+
+def word_predictions(token_scores: torch.Tensor, positions: list[list[int]], outside: int) -> list[list[int]]:
+    """Map per-subword scores [B, T, C] back to one tag per word.
+
+    A word cut off by truncation (position -1) gets the `outside` tag, so it
+    can never create a spurious entity.
+    """
+    best = token_scores.argmax(-1).tolist()
+    return [[best[row][p] if p >= 0 else outside for p in sentence] for row, sentence in enumerate(positions)]

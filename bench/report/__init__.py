@@ -1,0 +1,1 @@
+"""Statistics, tables, plots and the reproduction table, all computed from run records alone."""
