@@ -84,6 +84,11 @@ class Method(ABC):
     def supports(self, kind: TaskKind) -> bool:
         return kind in self.supported_kinds
 
+    @classmethod
+    def availability(cls) -> str | None:
+        """Return why the method cannot run here (a missing optional package), or None."""
+        return None
+
     def meta_train(self, context: MethodContext) -> dict[str, Any]:
         """Meta-train once per run; return facts for the run records. Default: nothing to do."""
         return {}

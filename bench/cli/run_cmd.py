@@ -1,0 +1,128 @@
+"""`run`: run a profile's grid of cells and print the results table."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from bench.backbone import DEFAULT_BACKBONE
+from bench.cli.options import add_data_options, default_cache_dir
+
+logger = logging.getLogger(__name__)
+
+EXAMPLES = """examples:
+  python -m bench run                                  # the quick profile, default data and model
+  python -m bench run --profile smoke -o runs/smoke
+  python -m bench run --tasks bbc-news --methods finetune --shots 4 8 --splits 0 1
+  python -m bench run --profile full --data-dir ../shared/data
+"""
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a profile: every (task, k, split, method) cell",
+        description=(
+            "Run every (task, k, split, method) cell of a profile and write one JSON run record per cell "
+            "under OUTPUT_DIR/records. Cells whose record exists are reused, so an interrupted run resumes."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--profile", default="quick", help="profile name: smoke, quick or full (default: quick)")
+    parser.add_argument("--tasks", nargs="+", help="task names (default: the profile's tasks)")
+    parser.add_argument("--methods", nargs="+", help="method names (default: the profile's methods)")
+    parser.add_argument("--shots", nargs="+", type=int, help="k values, examples per class (default: the profile's)")
+    parser.add_argument("--splits", nargs="+", type=int, help="split indices (default: 0 .. profile splits - 1)")
+    parser.add_argument("--seed", type=int, default=42, help="root seed every cell seed derives from (default: 42)")
+    parser.add_argument("-o", "--output-dir", type=Path, help="run directory (default: runs/PROFILE)")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None,
+        help="cache for datasets and meta-trained weights (default: $BENCH_CACHE_DIR or ~/.cache/fewshot-bench)",
+    )
+    parser.add_argument("--backbone", default=DEFAULT_BACKBONE, help="encoder: the packaged default, a local directory or a hub id")
+    parser.add_argument("--backbone-revision", default=None, help="hub revision (commit) to pin a hub backbone to")
+    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    parser.add_argument("--force", action="store_true", help="rerun cells whose records already exist")
+    add_data_options(parser)
+    parser.set_defaults(handler=handle)
+
+
+def quiet_libraries() -> None:
+    """Hide per-load progress bars of transformers and datasets; our own bars show progress."""
+    import datasets
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+
+
+def handle(args: argparse.Namespace) -> int:
+    import tasks
+    from bench.methods import load_methods
+    from bench.profiles import PROFILES
+    from bench.records import load_records
+    from bench.runner import RunConfig, Runner
+    from bench.summary import write_summary
+    from tasks.meta import load_meta_training_data
+
+    quiet_libraries()
+    profile = PROFILES.get(args.profile)
+    specs = tasks.load_specs(args.tasks_dir)
+    task_names = tuple(args.tasks or profile.tasks)
+    for name in task_names:
+        specs.get(name)  # unknown names fail here with close matches
+    registry = load_methods()
+    method_names = []
+    for name in args.methods or profile.methods:
+        reason = registry.get(name).availability()
+        if reason:
+            logger.warning("skipping method %s: %s", name, reason)
+            continue
+        method_names.append(name)
+
+    cache_dir = args.cache_dir or default_cache_dir()
+    loaded, errors = tasks.load_tasks([specs.get(n) for n in task_names], args.data_dir, cache_dir=cache_dir)
+    for error in errors:
+        logger.error("task skipped: %s", error)
+    if not loaded:
+        logger.error("no task could be loaded; fix the errors above")
+        return 2
+
+    config = RunConfig(
+        profile=profile,
+        tasks=task_names,
+        methods=tuple(method_names),
+        shots=tuple(args.shots or profile.shots),
+        splits=tuple(args.splits if args.splits is not None else range(profile.splits)),
+        root_seed=args.seed,
+        output_dir=args.output_dir or Path("runs") / profile.name,
+        cache_dir=cache_dir,
+        backbone=args.backbone,
+        backbone_revision=args.backbone_revision,
+        device=args.device,
+        force=args.force,
+    )
+    meta_cache: dict[str, object] = {}
+
+    def meta_data():
+        if "data" not in meta_cache:
+            meta_cache["data"] = load_meta_training_data(args.data_dir, cache_dir=cache_dir)
+        return meta_cache["data"]
+
+    logger.info("run directory: %s", config.output_dir)
+    outcome = Runner(config, loaded, meta_data).run()
+    records, bad = load_records(config.output_dir)
+    for error in bad:
+        logger.error("invalid record: %s", error)
+    print(write_summary(config.output_dir, records))
+    logger.info(
+        "cells: %d written, %d reused, %d skipped, %d failed; tables in %s",
+        len(outcome.written), len(outcome.reused), len(outcome.skipped), len(outcome.failed),
+        config.output_dir / "results.md",
+    )
+    for cell, reason in outcome.failed:
+        logger.error("failed cell %s: %s", cell.key(), reason)
+    return 1 if outcome.failed or errors else 0

@@ -1,0 +1,228 @@
+"""The run grid: every (task, k, split, method) cell, one run record each.
+
+Cells whose record already exists and is valid are skipped, so an
+interrupted run resumes where it stopped. Cells run in one process through
+`LocalExecutor`; another executor (process pool, cluster) can replace it
+without changing how cells are planned or recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from bench import __version__
+from bench.cells import CellData, build_cell_data
+from bench.data import Task
+from bench.environment import environment, git_commit
+from bench.methods import build_method
+from bench.metrics import compute_metrics
+from bench.profiles import Profile
+from bench.protocol import MetaTrainingData, Method, MethodContext
+from bench.records import (
+    CellId,
+    ExamplePrediction,
+    MethodInfo,
+    RecordError,
+    RunRecord,
+    Seeds,
+    TaskInfo,
+    read_record,
+    write_record,
+)
+from bench.seeding import derive_seed
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    profile: Profile
+    tasks: tuple[str, ...]
+    methods: tuple[str, ...]
+    shots: tuple[int, ...]
+    splits: tuple[int, ...]
+    root_seed: int
+    output_dir: Path
+    cache_dir: Path
+    backbone: str
+    backbone_revision: str | None = None
+    device: str = "cpu"
+    force: bool = False
+
+
+@dataclass
+class RunOutcome:
+    written: list[CellId] = field(default_factory=list)
+    reused: list[CellId] = field(default_factory=list)
+    skipped: list[tuple[CellId, str]] = field(default_factory=list)
+    failed: list[tuple[CellId, str]] = field(default_factory=list)
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+class LocalExecutor:
+    """Run cells one after another in this process."""
+
+    def map(self, function: Callable[[Any], Any], items: Iterable[Any], total: int) -> None:
+        for item in tqdm(items, total=total, desc="cells", unit="cell"):
+            function(item)
+
+
+class Runner:
+    def __init__(self, config: RunConfig, tasks: list[Task], meta_data: Callable[[], MetaTrainingData]) -> None:
+        self.config = config
+        self.tasks = {task.name: task for task in tasks}
+        self.meta_data = meta_data
+        self.outcome = RunOutcome()
+        self._methods: dict[str, Method] = {}
+        self._meta_trained: set[str] = set()
+
+    def context(self) -> MethodContext:
+        config = self.config
+        return MethodContext(
+            backbone=config.backbone,
+            backbone_revision=config.backbone_revision,
+            cache_dir=config.cache_dir,
+            output_dir=config.output_dir,
+            root_seed=config.root_seed,
+            device=config.device,
+            max_seq_length=config.profile.max_seq_length,
+            meta_data=self.meta_data,
+        )
+
+    def cells(self) -> list[CellId]:
+        config = self.config
+        return [
+            CellId(task=task, k=k, split=split, method=method)
+            for task in config.tasks
+            if task in self.tasks
+            for k in config.shots
+            for split in config.splits
+            for method in config.methods
+        ]
+
+    def method(self, name: str) -> Method:
+        if name not in self._methods:
+            overrides = self.config.profile.method_params.get(name, {})
+            self._methods[name] = build_method(name, overrides)
+        return self._methods[name]
+
+    def ensure_meta_trained(self, name: str) -> None:
+        """Meta-train a method once per run, the first time one of its cells runs."""
+        if name in self._meta_trained:
+            return
+        self._meta_trained.add(name)
+        started = time.perf_counter()
+        facts = self.method(name).meta_train(self.context())
+        if facts:
+            facts = {**facts, "wall_time_s": time.perf_counter() - started}
+            write_json_atomic(self.config.output_dir / "meta_training" / f"{name}.json", facts)
+
+    def run(self) -> RunOutcome:
+        cells = self.cells()
+        self.write_manifest(status="running")
+        LocalExecutor().map(self.run_cell, cells, total=len(cells))
+        self.write_manifest(status="finished")
+        return self.outcome
+
+    def run_cell(self, cell: CellId) -> None:
+        path = self.config.output_dir / cell.relative_path()
+        if path.exists() and not self.config.force:
+            try:
+                read_record(path)
+                self.outcome.reused.append(cell)
+                return
+            except RecordError as error:
+                logger.warning("rerunning cell %s: %s", cell.key(), error)
+        task = self.tasks[cell.task]
+        method = self.method(cell.method)
+        if not method.supports(task.kind):
+            reason = method.unsupported_reason or f"{cell.method} does not support {task.kind} tasks"
+            logger.info("skipping %s: %s", cell.key(), reason)
+            self.outcome.skipped.append((cell, reason))
+            return
+        try:
+            self.ensure_meta_trained(cell.method)
+            record = self.evaluate(cell, task, method)
+        except Exception as error:  # one broken cell must not lose the rest of the run
+            logger.exception("cell %s failed", cell.key())
+            self.outcome.failed.append((cell, f"{type(error).__name__}: {error}"))
+            return
+        write_record(self.config.output_dir, record)
+        self.outcome.written.append(cell)
+
+    def evaluate(self, cell: CellId, task: Task, method: Method) -> RunRecord:
+        config = self.config
+        data: CellData = build_cell_data(task, cell, config.profile, config.root_seed)
+        seed = derive_seed(config.root_seed, cell.task, cell.k, cell.split, cell.method)
+        started = time.perf_counter()
+        predictor = method.adapt(data.support, seed, self.context())
+        predictions = predictor.predict(data.evaluation)
+        wall_time = time.perf_counter() - started
+        gold = list(data.evaluation.tags if task.kind == "ner" else data.evaluation.labels)
+        gold = [list(g) for g in gold] if task.kind == "ner" else gold
+        metrics = compute_metrics(task.kind, gold, predictions, data.evaluation.label_names)
+        return RunRecord(
+            suite_version=__version__,
+            git_commit=git_commit(),
+            profile=config.profile.name,
+            cell=cell,
+            task=TaskInfo(
+                name=task.name,
+                version=task.version,
+                kind=task.kind,
+                label_names=list(data.evaluation.label_names),
+                checksums=dict(task.checksums),
+                protocol=data.protocol,
+            ),
+            method=MethodInfo(name=cell.method, hyperparameters=method.hyperparameters),
+            seeds=Seeds(root=config.root_seed, cell=seed),
+            support_ids=list(data.support.ids),
+            predictions=[
+                ExamplePrediction(id=example_id, gold=g, pred=p)
+                for example_id, g, p in zip(data.evaluation.ids, gold, predictions, strict=True)
+            ],
+            metrics=metrics,
+            wall_time_s=wall_time,
+            environment=environment(config.device),
+            extra=dict(getattr(predictor, "info", {}) or {}),
+        )
+
+    def write_manifest(self, status: str) -> None:
+        config = self.config
+        manifest = {
+            "status": status,
+            "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "suite_version": __version__,
+            "git_commit": git_commit(),
+            "profile": config.profile.name,
+            "root_seed": config.root_seed,
+            "tasks": list(config.tasks),
+            "loaded_tasks": sorted(self.tasks),
+            "methods": list(config.methods),
+            "shots": list(config.shots),
+            "splits": list(config.splits),
+            "backbone": config.backbone,
+            "backbone_revision": config.backbone_revision,
+            "environment": environment(config.device).model_dump(),
+            "skipped": [{"cell": c.model_dump(), "reason": r} for c, r in self.outcome.skipped],
+            "failed": [{"cell": c.model_dump(), "reason": r} for c, r in self.outcome.failed],
+        }
+        write_json_atomic(config.output_dir / "run.json", manifest)
