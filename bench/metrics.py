@@ -20,10 +20,10 @@ PRIMARY_METRIC: dict[TaskKind, str] = {
 Span = tuple[str, int, int]
 
 
-def _check_same_length(gold: Sequence[object], pred: Sequence[object], what: str) -> None:
+def _check_same_length(gold: Sequence[object], pred: Sequence[object], metric: str) -> None:
     if len(gold) != len(pred):
         raise ValueError(
-            f"{what}: gold has {len(gold)} items but predictions have {len(pred)}; "
+            f"{metric}: gold has {len(gold)} items but predictions have {len(pred)}; "
             "pass one prediction per gold item"
         )
 
@@ -41,9 +41,10 @@ def macro_f1(gold: Sequence[int], pred: Sequence[int], num_labels: int) -> float
     """Return the unweighted mean of per-label F1 over labels present in gold or predictions.
 
     A label that occurs in neither gold nor predictions is left out, because
-    its F1 is 0/0; scoring it as 0 would penalise a method for a class the
-    evaluation sample happens to lack. This matches scikit-learn's
-    `f1_score(average="macro")` without a `labels` argument.
+    its F1 is 0/0. Scoring it as 0 would penalise a method for a class that
+    the evaluation sample happens to lack. This matches scikit-learn's
+    `f1_score(average="macro", zero_division=0)` without a `labels`
+    argument (checked against scikit-learn 1.9.1 in the tests).
     """
     _check_same_length(gold, pred, "macro_f1")
     if len(gold) == 0:
@@ -72,8 +73,8 @@ def entity_spans(tags: Sequence[str]) -> list[Span]:
 
     An entity starts at `B-x` and continues over the following `I-x` tags of
     the same type. An `I-x` that does not continue an open entity of type x
-    opens no entity. conlleval instead starts a new entity there, so this
-    rule can only give fewer spans than conlleval's lenient one.
+    opens no entity. The CoNLL-2000 conlleval script instead starts a new
+    entity there, so this rule never gives more spans than conlleval's.
     """
     spans: list[Span] = []
     open_type: str | None = None
@@ -138,13 +139,13 @@ def span_f1(gold_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
-def _tag_names(sequences: Sequence[Sequence[int]], label_names: Sequence[str], what: str) -> list[list[str]]:
+def _tag_names(sequences: Sequence[Sequence[int]], label_names: Sequence[str], source: str) -> list[list[str]]:
     named: list[list[str]] = []
     for sentence in sequences:
         for tag in sentence:
             if not 0 <= tag < len(label_names):
                 raise ValueError(
-                    f"{what} contain tag index {tag}, outside 0..{len(label_names) - 1}; "
+                    f"{source} contain tag index {tag}, outside 0..{len(label_names) - 1}; "
                     "check the predictor against the task's label_names"
                 )
         named.append([label_names[tag] for tag in sentence])

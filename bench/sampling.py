@@ -145,8 +145,8 @@ def episode(
 
     `ways` classes are drawn from `task.class_split.meta_test`. Each gets `k`
     support examples from `task.train` and `queries` query examples from
-    `task.evaluation`; a query is never an example (by id) that is also in
-    the support set. Both sets are relabeled 0..ways-1, with `label_names`
+    `task.evaluation`. No query has the id of a support example, which
+    matters when train and evaluation share a pool. Both sets are relabeled 0..ways-1, with `label_names`
     listing the drawn classes in draw order.
     """
     if task.kind == "ner":
@@ -196,7 +196,9 @@ def episode(
     return support_set, query_set
 
 
-def _indices_by_label_name(task: Task, data: LabeledSet, split_name: str, classes: tuple[str, ...]) -> dict[str, list[int]]:
+def _indices_by_label_name(
+    task: Task, data: LabeledSet, split_name: str, classes: tuple[str, ...]
+) -> dict[str, list[int]]:
     by_name: dict[str, list[int]] = {name: [] for name in data.label_names}
     for index, label in enumerate(data.labels):
         by_name[data.label_names[label]].append(index)
@@ -265,8 +267,8 @@ def ner_support(task: Task, k: int, split: int, root_seed: int) -> LabeledSet:
             entity_type for entity_type, _, _ in entity_spans([data.label_names[tag] for tag in data.tags[index]])
         )
         needed = any(counts[entity_type] < k for entity_type in sentence)
-        # Check every type in the sentence, not only the needed ones: a
-        # sentence that fills one type can push another past 2k.
+        # Check every type in the sentence, not only the needed ones, because
+        # a sentence that fills one type can push another past 2k.
         fits = all(counts[entity_type] + count <= 2 * k for entity_type, count in sentence.items())
         if needed and fits:
             counts.update(sentence)
