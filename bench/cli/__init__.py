@@ -18,6 +18,13 @@ from bench import __version__
 SUBCOMMANDS: tuple[str, ...] = (
     "bench.cli.list_cmd",
     "bench.cli.run_cmd",
+    "bench.cli.report_cmd",
+    "bench.cli.check_cmd",
+    "bench.cli.update_reference_cmd",
+    "bench.cli.submit_cmd",
+    "bench.cli.validate_cmd",
+    "bench.cli.leaderboard_cmd",
+    "bench.cli.export_model_index_cmd",
 )
 
 

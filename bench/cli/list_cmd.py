@@ -25,20 +25,21 @@ def handle(args: argparse.Namespace) -> int:
     from bench.profiles import PROFILES
 
     specs = tasks.load_specs(args.tasks_dir)
-    print("Tasks:")
-    print(f"  {'name':28} {'kind':15} {'source':9} protocols")
-    for name, spec in specs.items():
-        protocols = ", ".join(spec.protocols)
-        print(f"  {name:28} {spec.kind:15} {spec.source.type:9} {protocols}")
+    print("Tasks (standard tasks need --data-dir or $BENCH_DATA_DIR):")
+    print(f"  {'name':30} {'kind':15} {'source':8} {'protocols':20} data")
+    for row in tasks.describe(args.data_dir, specs):
+        protocols = ", ".join(row["protocols"])
+        data = "available" if row["available"] else f"missing ({row['detail']})"
+        print(f"  {row['name']:30} {row['kind']:15} {row['source']:8} {protocols:20} {data}")
 
     print("\nMethods:")
     for name, cls in load_methods().items():
         kinds = ", ".join(sorted(cls.supported_kinds))
         note = f"  (not {', '.join(sorted({'classification', 'sentiment', 'ner'} - cls.supported_kinds))}: {cls.unsupported_reason})" if cls.unsupported_reason else ""
         summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"  {name:28} {kinds}{note}")
+        print(f"  {name:30} {kinds}{note}")
         if summary:
-            print(f"  {'':28} {summary}")
+            print(f"  {'':30} {summary}")
 
     print("\nProfiles:")
     for name, profile in PROFILES.items():

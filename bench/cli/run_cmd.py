@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from bench.backbone import DEFAULT_BACKBONE
-from bench.cli.options import add_data_options, default_cache_dir
+from bench.cli.options import CACHE_DIR_ENV, add_data_options, default_cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ def handle(args: argparse.Namespace) -> int:
         method_names.append(name)
 
     cache_dir = args.cache_dir or default_cache_dir()
-    loaded, errors = tasks.load_tasks([specs.get(n) for n in task_names], args.data_dir, cache_dir=cache_dir)
+    # The dataset cache of `tasks` reads this variable; set it once here, at the entry point.
+    os.environ[CACHE_DIR_ENV] = str(cache_dir)
+    loaded, errors = tasks.load_tasks(list(task_names), args.data_dir, specs=specs)
     for error in errors:
         logger.error("task skipped: %s", error)
     if not loaded:
@@ -109,7 +112,7 @@ def handle(args: argparse.Namespace) -> int:
 
     def meta_data():
         if "data" not in meta_cache:
-            meta_cache["data"] = load_meta_training_data(args.data_dir, cache_dir=cache_dir)
+            meta_cache["data"] = load_meta_training_data(args.data_dir)
         return meta_cache["data"]
 
     logger.info("run directory: %s", config.output_dir)

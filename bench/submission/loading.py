@@ -48,7 +48,7 @@ class Limits:
 
 
 class SubmissionReadError(ValueError):
-    """A submission that could not be read; `problem` says why."""
+    """A submission that could not be read. Its `problem` gives the reason."""
 
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.message)
@@ -159,8 +159,8 @@ def scan_json_limits(text: str, limits: Limits) -> list[Problem]:
         elif first == ",":
             if stack and stack[-1] is not None:
                 stack[-1] += 1
-                # Commas + 1 bounds the item count from above ("[]" counts as one
-                # item); report each array once, when it first passes the limit.
+                # Commas + 1 is an upper bound on the item count, so "[]" counts as
+                # one item. Each array is reported once, when it first passes the limit.
                 if stack[-1] == limits.max_list_items:
                     problems.append(
                         Problem(

@@ -49,7 +49,6 @@ class TaskEntry(_Strict):
 
     version: str
     kind: Literal["classification", "sentiment", "ner"]
-    label_names: list[str]
     checksums: dict[str, str]
 
 
@@ -59,6 +58,10 @@ class CellScores(_Strict):
     task: str
     k: int = Field(ge=1)
     split: int = Field(ge=0)
+    protocol: str
+    # The labels that gold and pred indices refer to. For N-way episodes
+    # these are the cell's drawn classes, so they differ between cells.
+    label_names: list[str]
     metrics: dict[str, float]
     predictions: list[ExamplePrediction]
 

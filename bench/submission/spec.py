@@ -28,6 +28,10 @@ class LeaderboardSpec(BaseModel):
     # Size of the fixed evaluation sample every cell is scored on (the run
     # profile's eval_size); None means the whole evaluation split.
     eval_size: int | None = Field(default=None, ge=1)
+    # N-way episodes (tasks with a class split): classes per episode and
+    # query examples per class, as in the run profile.
+    episode_ways: int = Field(default=5, ge=1)
+    episode_queries: int = Field(default=10, ge=1)
     ranking_metric: dict[TaskKind, str]
 
     @model_validator(mode="after")
