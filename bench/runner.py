@@ -144,15 +144,17 @@ class Runner:
 
     def run_cell(self, cell: CellId) -> None:
         path = self.config.output_dir / cell.relative_path()
-        if path.exists() and not self.config.force:
-            try:
-                read_record(path)
-                self.outcome.reused.append(cell)
-                return
-            except RecordError as error:
-                logger.warning("rerunning cell %s: %s", cell.key(), error)
         task = self.tasks[cell.task]
         method = self.method(cell.method)
+        if path.exists() and not self.config.force:
+            try:
+                stale = self.stale_reason(read_record(path), task, method)
+            except RecordError as error:
+                stale = str(error)
+            if stale is None:
+                self.outcome.reused.append(cell)
+                return
+            logger.warning("rerunning cell %s: %s", cell.key(), stale)
         if not method.supports(task.kind):
             reason = method.unsupported_reason or f"{cell.method} does not support {task.kind} tasks"
             logger.info("skipping %s: %s", cell.key(), reason)
@@ -167,6 +169,16 @@ class Runner:
             return
         write_record(self.config.output_dir, record)
         self.outcome.written.append(cell)
+
+    def stale_reason(self, record: RunRecord, task: Task, method: Method) -> str | None:
+        """Say why an existing record does not belong to this run's settings, or return None."""
+        if record.seeds.root != self.config.root_seed:
+            return f"record has root seed {record.seeds.root}, this run uses {self.config.root_seed}"
+        if record.task.version != task.version or record.task.checksums != task.checksums:
+            return "record was made from another task version or data files"
+        if json.loads(json.dumps(method.hyperparameters)) != record.method.hyperparameters:
+            return "record was made with other hyperparameters"
+        return None
 
     def evaluate(self, cell: CellId, task: Task, method: Method) -> RunRecord:
         config = self.config

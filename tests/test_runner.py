@@ -116,3 +116,16 @@ def test_unsupported_kind_skipped_and_failure_isolated(tmp_path, tiny_backbone):
     assert failed[("toy", 2, 0, "sentence-only")] == "RuntimeError: deliberate failure"
     # The failing method loses nothing that other methods wrote.
     assert len(outcome.written) == 4
+
+
+def test_changed_hyperparameters_rerun_cells(tmp_path, tiny_backbone):
+    make_runner(tmp_path, tiny_backbone).run()
+    changed = make_runner(tmp_path, tiny_backbone)
+    changed._methods["finetune"] = changed.method("finetune").__class__(
+        **{**changed.method("finetune").hyperparameters, "epochs": 1}
+    )
+    outcome = changed.run()
+    assert outcome.reused == []
+    assert len(outcome.written) == 4
+    record = read_record(tmp_path / "run" / "records" / "toy" / "k2" / "split0" / "finetune.json")
+    assert record.method.hyperparameters["epochs"] == 1

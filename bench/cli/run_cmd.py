@@ -46,6 +46,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--backbone-revision", default=None, help="hub revision (commit) to pin a hub backbone to")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("--force", action="store_true", help="rerun cells whose records already exist")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="METHOD.PARAM=VALUE",
+        help="override one method hyperparameter, e.g. --set finetune.learning_rate=1e-4 (repeatable; "
+        "VALUE is parsed as YAML, so 3, 0.1, true and [1, 2] work)",
+    )
     add_data_options(parser)
     parser.set_defaults(handler=handle)
 
@@ -60,6 +65,22 @@ def quiet_libraries() -> None:
     datasets.disable_progress_bars()
 
 
+def apply_overrides(profile, overrides: list[str]):
+    """Return the profile with `METHOD.PARAM=VALUE` settings merged into its method parameters."""
+    import dataclasses
+
+    import yaml
+
+    params = {method: dict(values) for method, values in profile.method_params.items()}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        method, dot, name = key.partition(".")
+        if not sep or not dot or not method or not name:
+            raise SystemExit(f"invalid --set {item!r}: expected METHOD.PARAM=VALUE, e.g. finetune.epochs=5")
+        params.setdefault(method, {})[name] = yaml.safe_load(text)
+    return dataclasses.replace(profile, method_params=params)
+
+
 def handle(args: argparse.Namespace) -> int:
     import tasks
     from bench.methods import load_methods
@@ -70,7 +91,7 @@ def handle(args: argparse.Namespace) -> int:
     from tasks.meta import load_meta_training_data
 
     quiet_libraries()
-    profile = PROFILES.get(args.profile)
+    profile = apply_overrides(PROFILES.get(args.profile), args.overrides)
     specs = tasks.load_specs(args.tasks_dir)
     task_names = tuple(args.tasks or profile.tasks)
     for name in task_names:
