@@ -16,6 +16,11 @@ METHODS: Registry[type[Method]] = Registry("method")
 # One module per method; add a new method's module here.
 METHOD_MODULES: tuple[str, ...] = (
     "baselines.finetune",
+    "baselines.maml",
+    "baselines.protonet",
+    "baselines.logreg",
+    "baselines.setfit_adapter",
+    "bench.meta.method",
 )
 
 _loaded = False

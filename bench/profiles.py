@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from baselines.setfit_adapter import setfit_available
 from bench.registry import Registry
+
+# Baselines in the quick and full profiles; SetFit only where its optional package is installed.
+BASELINES: tuple[str, ...] = ("maml", "protonet", "logreg") + (("setfit",) if setfit_available() else ())
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,22 @@ class Profile:
 
 
 PROFILES: Registry[Profile] = Registry("profile")
+
+META_ERASURE_METHODS = ("meta-erasure", "meta-erasure-no-erasure", "meta-erasure-random", "meta-erasure-no-smlmt")
+# Quick-profile settings shared by all meta-erasure variants, so the full method and the random-selection
+# ablation hit one meta-training cache. Sized for roughly 2-3 minutes of meta-training per configuration.
+_META_ERASURE_QUICK: dict[str, Any] = {
+    "num_candidates": 4,
+    "importance_episodes": 4,
+    "meta_episodes": 80,
+    "inner_steps": 2,
+    "validate_every": 40,
+    "validation_episodes": 6,
+    "meta_max_seq_length": 48,
+    "cv_folds": 2,
+    "adapt_steps": 3,
+    "selection_adapts_body": False,
+}
 
 PROFILES.add(
     "smoke",
@@ -54,10 +74,16 @@ PROFILES.add(
         tasks=("bbc-news", "banking77", "tweet-sentiment", "wnut16"),
         shots=(8,),
         splits=3,
-        methods=("finetune",),
+        methods=("finetune",) + BASELINES + META_ERASURE_METHODS,
         eval_size=200,
         max_seq_length=96,
-        method_params={"finetune": {"epochs": 10, "batch_size": 8}},
+        method_params={
+            "finetune": {"epochs": 10, "batch_size": 8},
+            "maml": {"meta_episodes": 100},
+            "protonet": {"meta_episodes": 100},
+            "setfit": {"num_iterations": 2},
+            **{name: dict(_META_ERASURE_QUICK) for name in META_ERASURE_METHODS},
+        },
     ),
 )
 
@@ -69,8 +95,9 @@ PROFILES.add(
         tasks=("bbc-news", "clinc150", "banking77", "hwu64", "tweet-sentiment", "wnut16"),
         shots=(4, 8, 16),
         splits=10,
-        methods=("finetune",),
+        methods=("finetune",) + BASELINES + META_ERASURE_METHODS,
         eval_size=None,
         max_seq_length=128,
+        method_params={"maml": {"meta_episodes": 1000}, "protonet": {"meta_episodes": 1000}},
     ),
 )

@@ -22,8 +22,9 @@ def build_tiny_bert(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *[f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"],
              *list("abcdefghijklmnopqrstuvwxyz.,!?")]
-    (directory / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    # transformers 5 ignores `vocab_file` for the fast tokenizer, so pass the mapping itself.
+    tokens = list(dict.fromkeys(vocab))
+    tokenizer = BertTokenizerFast(vocab={token: i for i, token in enumerate(tokens)}, do_lower_case=True)
     tokenizer.save_pretrained(directory)
     config = BertConfig(
         vocab_size=len(tokenizer),

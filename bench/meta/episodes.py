@@ -1,9 +1,9 @@
 """N-way K-shot episodes from meta-training data: labeled tasks and SMLMT tasks.
 
 SMLMT (Subset Masked Language Modeling Tasks, Bansal et al., EMNLP 2020)
-turns unlabeled text into classification tasks: pick N words, take sentences
-that contain each word, replace the word with the mask token, and label each
-sentence by which word was masked.
+turns unlabeled text into classification tasks. It picks N words and takes
+sentences that contain each word. The word is replaced by the mask token, and
+the label of a sentence is the word that was masked.
 """
 
 from __future__ import annotations
