@@ -55,6 +55,8 @@ class Predictor(ABC):
     """A model adapted to one support set."""
 
     # Method-specific facts stored in the run record (chosen candidate, scores).
+    # Every predictor sets info["initial_support_loss"]: the support-set loss before adaptation
+    # (log C for methods that start from no classifier); the conformance test checks adaptation lowered it.
     info: dict[str, Any]
 
     @abstractmethod

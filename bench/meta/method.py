@@ -142,7 +142,12 @@ class MetaErasure(Method):
             "%s: chose %s (selection %.2f s, adaptation %.2f s)",
             self.name, chosen.name, selected - started, time.perf_counter() - selected,
         )
-        info = {"chosen_candidate": chosen.name, "candidate_scores": scores}
+        # Loss of the meta-learned start (prototype head, no inner step), for the record and the conformance test.
+        start = adapt_candidate(gated, state, cell, chosen, 0)
+        initial_loss = ErasurePredictor(
+            gated, tokenizer, state, chosen, start, context.max_seq_length, hp["eval_batch_size"], {}
+        ).loss(support)
+        info = {"chosen_candidate": chosen.name, "candidate_scores": scores, "initial_support_loss": initial_loss}
         return ErasurePredictor(gated, tokenizer, state, chosen, adapted, context.max_seq_length, hp["eval_batch_size"], info)
 
 
