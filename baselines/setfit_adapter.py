@@ -133,6 +133,8 @@ class SetFit(Method):
                 revision=context.backbone_revision,
                 device=context.device,
             )
+            # The same truncation as every other method; prediction would otherwise use the body's 256 tokens.
+            model.model_body.max_seq_length = context.max_seq_length
             separator = model.model_body.tokenizer.sep_token or "|"
             arguments = TrainingArguments(
                 output_dir=run_dir,
