@@ -40,6 +40,7 @@ from bench.methods import METHODS
 from bench.models import EncoderWithHead, classification_loss
 from bench.protocol import Method, MethodContext, Prediction, Predictor
 from bench.seeding import numpy_rng, torch_generator
+from bench.weights_cache import cache_entry, load_entry, restore, save_entry, trainable_tensors
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +232,13 @@ class Maml(Method):
         hp = self.hyperparameters
         tokenizer = load_tokenizer(context.backbone, context.backbone_revision)
         model = self.build_model(context)
+        entry = cache_entry(context, self.name, hp)
+        cached = load_entry(entry)
+        if cached is not None:
+            logger.info("maml: reusing cached meta-training from %s", entry)
+            restore(model, cached[0])
+            self._model = model
+            return {**cached[1], "reused_cache": True}
         sampler = episode_sampler(context, hp["ways"], hp["shots"], hp["queries"], hp["smlmt_share"])
         optimizer = self.meta_optimizer(model)
 
@@ -254,12 +262,14 @@ class Maml(Method):
                 if episode % hp["log_every"] == 0:
                     logger.info("maml episode %d: query loss %.4f, query accuracy %.3f", episode, loss, accuracy)
         self._model = model
-        return {
+        facts = {
             "curve": curve,
             "episodes": episode,
             "adapted_parameters": sum(dict(model.named_parameters())[name].numel() for name in self._adapted),
             "first_order": hp["first_order"],
         }
+        save_entry(entry, trainable_tensors(model), facts)
+        return {**facts, "reused_cache": False}
 
     def adapt(self, support: LabeledSet, seed: int, context: MethodContext) -> Predictor:
         if self._model is None:

@@ -35,6 +35,7 @@ from bench.data import LabeledSet
 from bench.encoding import encode_sentences, mean_pool
 from bench.methods import METHODS
 from bench.protocol import Method, MethodContext, Prediction, Predictor
+from bench.weights_cache import cache_entry, load_entry, restore, save_entry, trainable_tensors
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,14 @@ class ProtoNet(Method):
         encoder = load_encoder(context.backbone, context.backbone_revision).eval()  # no dropout
         trained = trainable_parameter_names(encoder, hp["train_layers"], prefix="")
         freeze_except(encoder, trained)
+        entry = cache_entry(context, self.name, hp)
+        cached = load_entry(entry)
+        if cached is not None:
+            logger.info("protonet: reusing cached meta-training from %s", entry)
+            restore(encoder, cached[0])
+            freeze_except(encoder, [])
+            self._encoder = encoder
+            return {**cached[1], "reused_cache": True}
         sampler = episode_sampler(context, hp["ways"], hp["shots"], hp["queries"], hp["smlmt_share"])
         optimizer = torch.optim.Adam([p for p in encoder.parameters() if p.requires_grad], lr=hp["meta_lr"])
 
@@ -154,9 +163,12 @@ class ProtoNet(Method):
             curve.append(curve_point(episode, loss.item(), accuracy))
             if (episode + 1) % hp["log_every"] == 0:
                 logger.info("protonet episode %d: query loss %.4f, query accuracy %.3f", episode + 1, loss.item(), accuracy)
+        tensors = trainable_tensors(encoder)
         freeze_except(encoder, [])
         self._encoder = encoder
-        return {"curve": curve, "episodes": hp["meta_episodes"], "trained_parameters": len(trained)}
+        facts = {"curve": curve, "episodes": hp["meta_episodes"], "trained_parameters": len(trained)}
+        save_entry(entry, tensors, facts)
+        return {**facts, "reused_cache": False}
 
     def adapt(self, support: LabeledSet, seed: int, context: MethodContext) -> Predictor:
         # `seed` is unused: prototypes are a deterministic function of the support set.

@@ -54,6 +54,8 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--skip-higher", action="store_true", help="time only our implementation")
     parser.add_argument("--time-profile", action="store_true", help="also time `python -m bench run --profile quick` cold and warm")
     parser.add_argument("--profile", default="quick", help="profile for --time-profile")
+    parser.add_argument("--profile-only", action="store_true", help="only time the profile (implies --time-profile)")
+    parser.add_argument("--run-dir", type=Path, default=None, help="keep the timed profile's run directory here")
     parser.add_argument("--seed", type=int, default=0, help="root seed of the episode sampler")
     return parser.parse_args()
 
@@ -194,24 +196,36 @@ def memory_samples(method: Maml, context: MethodContext, total: int, every: int)
     return samples
 
 
-def time_profile(profile: str, data_dir: Path | None) -> None:
-    """Run the profile once with an empty cache directory and once more (forced) with the filled one."""
+def time_profile(profile: str, data_dir: Path | None, run_dir: Path | None) -> None:
+    """Run the profile once with an empty cache directory and once more (forced) with the filled one.
+
+    Prints both wall times and whether the warm run reproduced the cold run's results table.
+    """
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as scratch:
-        command = [sys.executable, "-m", "bench", "run", "--profile", profile, "-o", f"{scratch}/run", "--cache-dir", f"{scratch}/cache"]
+        output = run_dir or Path(scratch) / "run"
+        command = [sys.executable, "-m", "bench", "run", "--profile", profile, "-o", str(output), "--cache-dir", f"{scratch}/cache"]
         if data_dir is not None:
             command += ["--data-dir", str(data_dir)]
+        tables: dict[str, str] = {}
         for label, extra in (("cold", []), ("warm", ["--force"])):
             started = time.perf_counter()
             result = subprocess.run(command + extra, cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True)
             elapsed = time.perf_counter() - started
-            print(f"[profile {profile}] {label}: {elapsed:.0f} s, exit status {result.returncode}")
+            print(f"[profile {profile}] {label}: {elapsed:.0f} s, exit status {result.returncode}", flush=True)
             if result.returncode != 0:
                 print(result.stderr[-2000:])
+            table = output / "results.csv"
+            tables[label] = table.read_text(encoding="utf-8") if table.is_file() else ""
+        same = tables["cold"] != "" and tables["cold"] == tables["warm"]
+        print(f"[profile {profile}] warm run reproduced the cold results table: {'yes' if same else 'no'}")
 
 
 def main() -> int:
     args = parse_arguments()
     data_dir = args.data_dir or (Path(os.environ["BENCH_DATA_DIR"]) if os.environ.get("BENCH_DATA_DIR") else None)
+    if args.profile_only:
+        time_profile(args.profile, data_dir, args.run_dir)
+        return 0
     meta_data = load_meta_data(data_dir)
     scratch = Path(tempfile.mkdtemp(prefix="maml-bench-"))
     context = MethodContext(backbone=args.backbone, cache_dir=scratch, output_dir=scratch, root_seed=args.seed, meta_data=lambda: meta_data)
@@ -232,7 +246,7 @@ def main() -> int:
         if len(later) >= 2:
             print(f"RSS change after the first {args.memory_every} episodes: {later[-1] - later[0]:+.1f} MiB")
     if args.time_profile:
-        time_profile(args.profile, data_dir)
+        time_profile(args.profile, data_dir, args.run_dir)
     return 0
 
 
