@@ -74,6 +74,7 @@ def train_supervised(
     *,
     seed: int,
     epochs: int,
+    min_steps: int,
     batch_size: int,
     learning_rate: float,
     head_learning_rate: float,
@@ -98,6 +99,8 @@ def train_supervised(
         weight_decay=weight_decay,
     )
     steps_per_epoch = -(-len(support) // batch_size)
+    # A small support set (a dozen NER sentences) gives few steps per epoch, so add epochs up to min_steps.
+    epochs = max(epochs, -(-min_steps // steps_per_epoch))
     total_steps = max(1, epochs * steps_per_epoch)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total_steps), total_steps)
     losses: list[float] = []
@@ -125,6 +128,7 @@ class FineTune(Method):
     name = "finetune"
     defaults: ClassVar[dict[str, Any]] = {
         "epochs": 10,
+        "min_steps": 30,
         "batch_size": 8,
         "learning_rate": 5e-5,
         "head_learning_rate": 1e-3,
@@ -152,6 +156,7 @@ class FineTune(Method):
             support,
             seed=seed,
             epochs=hp["epochs"],
+            min_steps=hp["min_steps"],
             batch_size=hp["batch_size"],
             learning_rate=hp["learning_rate"],
             head_learning_rate=hp["head_learning_rate"],

@@ -27,7 +27,7 @@ class MetaTrainingData:
 
     `tasks` maps a source name (for example `clinc150`) to its meta-training
     classes, `validation` to its meta-validation classes, and `unlabeled`
-    holds sentences for self-supervised tasks.
+    contains sentences for self-supervised tasks.
     """
 
     tasks: dict[str, LabeledSet]
@@ -39,7 +39,7 @@ class MetaTrainingData:
 
 @dataclass
 class MethodContext:
-    """What the runner hands a method: backbone, caches, device, seed, data."""
+    """Settings the runner passes to a method: backbone, caches, device, seed, data."""
 
     backbone: str
     cache_dir: Path

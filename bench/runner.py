@@ -69,6 +69,46 @@ class RunOutcome:
     failed: list[tuple[CellId, str]] = field(default_factory=list)
 
 
+def check_meta_training_data(data: MetaTrainingData, tasks: list[Task]) -> None:
+    """Raise ValueError when meta-training data shares a class or a labeled text with an evaluation task.
+
+    Classes are compared within a source of the same name (a class-split
+    task evaluates on its meta-test classes only). Unlabeled sentences are
+    checked too but only logged, since a short sentence can recur in
+    unrelated corpora by chance.
+    """
+
+    def normalise(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
+    labeled_texts: set[str] = set()
+    for group in (data.tasks, data.validation):
+        for name, labeled in group.items():
+            labeled_texts.update(normalise(t) for t in labeled.texts)
+            for task in tasks:
+                if task.name == name and set(labeled.label_names) & set(task.label_names):
+                    shared = sorted(set(labeled.label_names) & set(task.label_names))
+                    raise ValueError(
+                        f"meta-training source {name!r} contains evaluation classes {shared[:5]} of task "
+                        f"{task.name!r}; fix the class split in the task spec so the groups are disjoint"
+                    )
+    unlabeled = {normalise(t) for t in data.unlabeled}
+    for task in tasks:
+        if task.kind == "ner":
+            continue
+        evaluation = {normalise(t) for t in task.evaluation.texts}
+        if evaluation & labeled_texts:
+            raise ValueError(
+                f"meta-training data contains {len(evaluation & labeled_texts)} evaluation texts of task "
+                f"{task.name!r}; remove them from the meta-training sources"
+            )
+        if evaluation & unlabeled:
+            logger.warning(
+                "%d evaluation texts of %s also occur among the unlabeled meta-training sentences",
+                len(evaluation & unlabeled), task.name,
+            )
+
+
 def write_json_atomic(path: Path, payload: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
@@ -89,10 +129,19 @@ class Runner:
     def __init__(self, config: RunConfig, tasks: list[Task], meta_data: Callable[[], MetaTrainingData]) -> None:
         self.config = config
         self.tasks = {task.name: task for task in tasks}
-        self.meta_data = meta_data
+        self._meta_source = meta_data
+        self._meta_checked: MetaTrainingData | None = None
         self.outcome = RunOutcome()
         self._methods: dict[str, Method] = {}
         self._meta_trained: set[str] = set()
+
+    def meta_data(self) -> MetaTrainingData:
+        """Load the meta-training data once and check it against this run's evaluation tasks."""
+        if self._meta_checked is None:
+            data = self._meta_source()
+            check_meta_training_data(data, list(self.tasks.values()))
+            self._meta_checked = data
+        return self._meta_checked
 
     def context(self) -> MethodContext:
         config = self.config

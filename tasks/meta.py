@@ -160,15 +160,21 @@ def load_meta_training_data(
         except TaskLoadError:
             logger.info("meta-training without %s: no data directory is set", name)
 
+    specs = []
     for name in names:
         spec = TASKS.get(name)
         if name in OPTIONAL_LABELED_TASKS and not all((source_root(spec, data_dir) / f.path).exists() for f in spec.files):
             logger.info("meta-training without %s: its file is not in the data directory", name)
             continue
         assert spec.class_split is not None
-        # Texts of the few-shot task (meta-test classes) must never be meta-trained on.
+        specs.append(spec)
+    # Texts of every few-shot task (meta-test classes) must never be meta-trained on, in any
+    # source: the intent datasets share some utterances, so collect them all first.
+    for spec in specs:
         task = load_task(spec, data_dir)
         excluded.update(" ".join(t.split()).casefold() for t in task.train.texts + task.evaluation.texts)
+    for spec in specs:
+        name = spec.name
         examples = [e for e in _class_split_examples(spec, data_dir, checksums) if e.key not in excluded]
         train_names = tuple(spec.class_split.meta_train)
         val_names = tuple(spec.class_split.meta_val)

@@ -129,3 +129,29 @@ def test_changed_hyperparameters_rerun_cells(tmp_path, tiny_backbone):
     assert len(outcome.written) == 4
     record = read_record(tmp_path / "run" / "records" / "toy" / "k2" / "split0" / "finetune.json")
     assert record.method.hyperparameters["epochs"] == 1
+
+
+def test_meta_data_sharing_evaluation_class_rejected():
+    from bench.data import LabeledSet
+    from bench.runner import check_meta_training_data
+
+    task = toy_sentence_task()
+    leaking = LabeledSet(
+        kind="classification", label_names=("positive", "other"), ids=("m1", "m2"),
+        texts=("x y", "y z"), labels=(0, 1),
+    )
+    data = MetaTrainingData(tasks={"toy": leaking}, validation={})
+    with pytest.raises(ValueError, match=r"source 'toy' contains evaluation classes \['positive'\]"):
+        check_meta_training_data(data, [task])
+
+
+def test_meta_data_sharing_evaluation_text_rejected():
+    from bench.data import LabeledSet
+    from bench.runner import check_meta_training_data
+
+    task = toy_sentence_task()
+    copied = task.evaluation.texts[0].upper()  # normalised comparison ignores case
+    leaking = LabeledSet(kind="classification", label_names=("a",), ids=("m1",), texts=(copied,), labels=(0,))
+    data = MetaTrainingData(tasks={"other-source": leaking}, validation={})
+    with pytest.raises(ValueError, match="contains 1 evaluation texts of task 'toy'"):
+        check_meta_training_data(data, [task])

@@ -105,16 +105,19 @@ def adapted_parameter_names(gated: GatedEncoder, first: int) -> list[str]:
 
 
 def data_fingerprint(data: MetaTrainingData) -> str:
-    """Hash the data's checksums, or its content when no checksums are given."""
+    """Hash the data's file checksums and its content.
+
+    Content is hashed too because the same files can yield other data when
+    the filtering code changes (for example which evaluation texts are
+    excluded), and a cache must never be reused for different data.
+    """
     digest = hashlib.sha256()
-    if data.checksums:
-        digest.update(json.dumps(data.checksums, sort_keys=True).encode())
-    else:
-        for group in (data.tasks, data.validation, data.ner_tasks):
-            for name in sorted(group):
-                labeled = group[name]
-                digest.update(json.dumps([name, labeled.label_names, labeled.ids, labeled.texts, labeled.labels, labeled.tokens, labeled.tags]).encode())
-        digest.update(json.dumps(data.unlabeled).encode())
+    digest.update(json.dumps(data.checksums, sort_keys=True).encode())
+    for group in (data.tasks, data.validation, data.ner_tasks):
+        for name in sorted(group):
+            labeled = group[name]
+            digest.update(json.dumps([name, labeled.label_names, labeled.ids, labeled.texts, labeled.labels, labeled.tokens, labeled.tags]).encode())
+    digest.update(json.dumps(data.unlabeled).encode())
     return digest.hexdigest()
 
 
