@@ -45,5 +45,12 @@ def build_method(name: str, overrides: dict | None = None) -> Method:
             f"unknown hyperparameter(s) {sorted(unknown)} for method {name!r}; "
             f"valid ones are {sorted(params)}"
         )
+    for key, value in (overrides or {}).items():
+        default = params[key]
+        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+        if numeric and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"invalid value {value!r} for {name}.{key}: expected a number like {default!r}")
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"invalid value {value!r} for {name}.{key}: expected true or false")
     params.update(overrides or {})
     return cls(**params)

@@ -55,11 +55,11 @@ PROFILES.add(
     "smoke",
     Profile(
         name="smoke",
-        description="CI check: two tiny tasks, one split, fine-tuning only (under 2 minutes on 2 CPU cores)",
+        description="CI check: two tasks, one split, fine-tuning and logistic regression (about 2 minutes on 2 idle CPU cores)",
         tasks=("bbc-news", "wnut16"),
         shots=(4,),
         splits=1,
-        methods=("finetune",),
+        methods=("finetune", "logreg"),
         eval_size=40,
         max_seq_length=64,
         method_params={"finetune": {"epochs": 5, "batch_size": 8}},

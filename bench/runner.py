@@ -40,6 +40,7 @@ from bench.records import (
     read_record,
     write_record,
 )
+from bench.sampling import SamplingError
 from bench.seeding import derive_seed
 
 logger = logging.getLogger(__name__)
@@ -212,6 +213,10 @@ class Runner:
         try:
             self.ensure_meta_trained(cell.method)
             record = self.evaluate(cell, task, method)
+        except SamplingError as error:  # bad request (too many shots), not a bug: no traceback
+            logger.error("cell %s failed: %s", cell.key(), error)
+            self.outcome.failed.append((cell, f"{type(error).__name__}: {error}"))
+            return
         except Exception as error:  # one broken cell must not lose the rest of the run
             logger.exception("cell %s failed", cell.key())
             self.outcome.failed.append((cell, f"{type(error).__name__}: {error}"))

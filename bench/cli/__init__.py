@@ -51,4 +51,25 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    return int(args.handler(args) or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted: finished cells are kept; rerun the same command to resume", file=sys.stderr)
+        return 130
+    except USER_ERRORS as error:
+        if args.verbose:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that describe bad input; they are printed as one line (tracebacks with -v)."""
+    from bench.registry import RegistryError
+    from bench.sampling import SamplingError
+    from tasks import SpecError, TaskLoadError
+
+    return (RegistryError, SpecError, TaskLoadError, SamplingError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
+
+
+USER_ERRORS = _user_errors()

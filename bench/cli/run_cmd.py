@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from pathlib import Path
 
 from bench.backbone import DEFAULT_BACKBONE
@@ -83,7 +84,7 @@ def apply_overrides(profile, overrides: list[str]):
 
 def handle(args: argparse.Namespace) -> int:
     import tasks
-    from bench.methods import load_methods
+    from bench.methods import build_method, load_methods
     from bench.profiles import PROFILES
     from bench.records import load_records
     from bench.runner import RunConfig, Runner
@@ -104,6 +105,22 @@ def handle(args: argparse.Namespace) -> int:
             logger.warning("skipping method %s: %s", name, reason)
             continue
         method_names.append(name)
+
+    for option, values, minimum in (("--shots", args.shots, 1), ("--splits", args.splits, 0)):
+        bad = [v for v in values or () if v < minimum]
+        if bad:
+            print(f"error: invalid {option} value(s) {bad}: must be at least {minimum}", file=sys.stderr)
+            return 2
+    if args.data_dir is not None and not args.data_dir.is_dir():
+        print(f"error: data directory {args.data_dir} not found; pass the folder that holds the standard "
+              f"benchmark files (or leave --data-dir unset for the built-in tasks)", file=sys.stderr)
+        return 2
+    for name in method_names:  # reject invalid --set values before anything is written
+        try:
+            build_method(name, profile.method_params.get(name, {}))
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
 
     cache_dir = args.cache_dir or default_cache_dir()
     # The dataset cache of `tasks` reads this variable; set it once here, at the entry point.
