@@ -80,8 +80,19 @@ def check_submission(submission: Submission, spec: LeaderboardSpec, registry: Re
     references, task_problems = check_tasks(submission, registry)
     problems.extend(task_problems)
 
+    required = set(spec.required_cells())
     for cell in submission.cells:
         problems.extend(check_score_values(cell))
+        if cell.key() not in required:
+            # Its evaluation set is defined by another profile, so re-scoring it here would mislead.
+            problems.append(
+                Problem(
+                    "extra-cell",
+                    f"{_cell_label(cell)} is not part of leaderboard {spec.name!r}; submit a run of that "
+                    f"leaderboard's cells or pass the matching spec with --leaderboard",
+                )
+            )
+            continue
         reference = references.get(cell.task)
         if reference is None:
             continue  # already reported by check_tasks
