@@ -5,17 +5,23 @@ Runs the real backbone on one smoke cell, so it is marked slow (about a minute o
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "smoke.json"
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "results" / "reference" / "smoke.json"
 
 
 def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=900)
+    # PYTHONPATH finds the checkout's packages even when the suite is not pip-installed.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 @pytest.mark.slow
