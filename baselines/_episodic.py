@@ -21,8 +21,8 @@ from bench.protocol import MethodContext, MetaTrainingData
 from bench.seeding import derive_seed
 
 # The meta-learner (bench.meta.method) seeds its training sampler with
-# derive_seed(derive_seed(root, "meta-erasure"), "train"); the baselines use the same seed,
-# so with the same ways, shots, queries and smlmt_share they see the same episode sequence.
+# derive_seed(derive_seed(root, "meta-erasure"), "train"). The baselines use the same seed,
+# so with the same ways, shots, queries and smlmt_share they get the same episode sequence.
 EPISODE_SEED_PARTS = ("meta-erasure", "train")
 
 _LAYER_INDEX = re.compile(r"(?:^|\.)layer\.(\d+)\.")
@@ -111,7 +111,7 @@ def embed_sentences(encoder: nn.Module, tokenizer, data: LabeledSet, max_length:
 def embed_words(encoder: nn.Module, tokenizer, data: LabeledSet, max_length: int, batch_size: int) -> list[torch.Tensor | None]:
     """Per sentence, the first-subword state of every word [words, H], without gradients.
 
-    A word cut off by truncation gets a zero row; `word_mask` says which rows are real.
+    A word cut off by truncation gets a zero row, and `word_mask` marks which rows are real.
     """
     vectors: list[torch.Tensor | None] = []
     with torch.no_grad():

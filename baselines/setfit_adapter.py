@@ -7,7 +7,7 @@ A sentence pair is joined with the tokenizer's separator token because
 SetFit takes a single text per example.
 
 `setfit` is optional. Without it the method still registers, `bench list`
-shows it, and `adapt` raises an error that says how to install it.
+shows it, and `adapt` raises an error that gives the install command.
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ SETFIT_PACKAGES = ("setfit", "sentence_transformers", "accelerate")
 
 @lru_cache(maxsize=1)
 def setfit_available() -> bool:
-    """Whether `setfit` and the packages its trainer needs are installed (found, not imported, so it is cheap)."""
+    """Return whether `setfit` and the packages its trainer needs are installed.
+
+    The packages are found, not imported, so the check is cheap.
+    """
     return all(importlib.util.find_spec(package) is not None for package in SETFIT_PACKAGES)
 
 

@@ -1,4 +1,4 @@
-"""Cells of the run grid and the data each one sees.
+"""Cells of the run grid and the data each one receives.
 
 The data of a cell depends on (root seed, task, k, split) only, never on the
 method, so every method is compared on identical support and evaluation sets.

@@ -39,7 +39,7 @@ def environment(device: str = "cpu") -> Environment:
 
 @lru_cache(maxsize=1)
 def git_commit() -> str | None:
-    """The suite's git commit, or None when it is not run from a checkout."""
+    """Return the suite's git commit, or None when it does not run from a checkout."""
     root = Path(__file__).resolve().parent.parent
     try:
         result = subprocess.run(

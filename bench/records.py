@@ -32,7 +32,7 @@ class CellId(_Strict):
         return (self.task, self.k, self.split, self.method)
 
     def relative_path(self) -> Path:
-        """Where the record lives inside a run directory (for humans; readers use the content)."""
+        """Return the record's path inside a run directory; readers rely on the content, not the path."""
         return Path("records") / self.task / f"k{self.k}" / f"split{self.split}" / f"{self.method}{RECORD_SUFFIX}"
 
 
@@ -133,7 +133,7 @@ def read_record(path: Path) -> RunRecord:
 
 
 def record_paths(run_dir: Path) -> list[Path]:
-    """All record files under a run directory, in a stable order."""
+    """List the record files under a run directory in a stable order."""
     root = Path(run_dir) / "records"
     return sorted(p for p in root.rglob(f"*{RECORD_SUFFIX}") if not p.name.startswith(".tmp-"))
 

@@ -13,7 +13,7 @@ from bench.records import RunRecord
 
 
 def results_frame(records: list[RunRecord]) -> pd.DataFrame:
-    """One row per (task, k, method): primary metric mean and sd over splits, in percent."""
+    """Build one row per (task, k, method) with the primary metric's mean and sd over splits, in percent."""
     groups: dict[tuple[str, str, int, str, str], list[float]] = defaultdict(list)
     for record in records:
         metric = PRIMARY_METRIC[record.task.kind]

@@ -2,7 +2,7 @@
 
 An entry is keyed by a hash of everything that determines the weights:
 method, hyperparameters, backbone and revision, meta-training data
-checksums, root seed and the suite version. It holds the trained tensors
+checksums, root seed and the suite version. It contains the trained tensors
 (safetensors) and the facts `meta_train` returned, so a cached run records
 the same meta-training curve as the run that filled the cache.
 """

@@ -114,7 +114,7 @@ def ours_step(method: Maml, context: MethodContext) -> Callable[[Encoded], None]
 
 
 def higher_step(method: Maml, context: MethodContext) -> Callable[[Encoded], None]:
-    """The same model, optimiser and episode with `higher.innerloop_ctx`, second order."""
+    """Run the same model, optimiser and episode through `higher.innerloop_ctx`, second order."""
     import higher
 
     hp = method.hyperparameters

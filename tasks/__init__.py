@@ -1,6 +1,6 @@
 """Task registry and data loading: YAML specs under `tasks/specs`, validated loads into `bench.data.Task`.
 
-`TASKS` holds the built-in specs; `load_specs(extra_dir)` adds a user's
+`TASKS` contains the built-in specs, and `load_specs(extra_dir)` adds a user's
 `--tasks-dir`. `load_task` raises `TaskLoadError` for a missing or defective
 file, and `load_tasks` reports such tasks and loads the others.
 """

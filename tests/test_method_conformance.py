@@ -1,10 +1,11 @@
 """Every registered method against the method protocol, on a tiny random BERT.
 
-For each method and task kind (a 3-class sentence task and a toy NER task):
-one prediction per example (one tag per word for NER), identical predictions
-from two independently built and meta-trained instances with the same seeds,
-a lower support loss after adaptation than `info["initial_support_loss"]`,
-and no file written outside the context's output and cache directories.
+The checks run for each method and task kind (a 3-class sentence task and a
+toy NER task). Each method must give one prediction per example (one tag per
+word for NER). Two independently built and meta-trained instances with the
+same seeds must predict identically. Adaptation must lower the support loss
+below `info["initial_support_loss"]`, and nothing may be written outside the
+context's output and cache directories.
 Methods that do not support a kind are skipped with their reason.
 """
 
@@ -215,8 +216,8 @@ def test_adaptation_lowers_support_loss(outcome: dict[str, Any]) -> None:
     run = outcome["runs"][0]
     assert "initial_support_loss" in run["info"], "Predictor.info must contain 'initial_support_loss' (loss before adaptation)"
     initial = run["info"]["initial_support_loss"]
-    # A prototype head can already fit a toy support set almost exactly; then adaptation
-    # has nothing left to lower and must only not make it worse.
+    # A prototype head can already fit a toy support set almost exactly. Adaptation then
+    # has nothing left to lower, so it only must not make the loss worse.
     if initial < 1e-4:
         assert run["support_loss"] <= initial + 1e-6
     else:

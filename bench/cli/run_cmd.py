@@ -17,7 +17,7 @@ EXAMPLES = """examples:
   python -m bench run                                  # the quick profile, default data and model
   python -m bench run --profile smoke -o runs/smoke
   python -m bench run --tasks bbc-news --methods finetune --shots 4 8 --splits 0 1
-  python -m bench run --profile full --data-dir ../shared/data
+  python -m bench run --tasks sst5 cr --data-dir /path/to/data     # standard datasets
 """
 
 
@@ -32,20 +32,24 @@ def add_parser(subparsers) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
     parser.add_argument("--profile", default="quick", help="profile name: smoke, quick or full (default: quick)")
     parser.add_argument("--tasks", nargs="+", help="task names (default: the profile's tasks)")
     parser.add_argument("--methods", nargs="+", help="method names (default: the profile's methods)")
     parser.add_argument("--shots", nargs="+", type=int, help="k values, examples per class (default: the profile's)")
     parser.add_argument("--splits", nargs="+", type=int, help="split indices (default: 0 .. profile splits - 1)")
+
     parser.add_argument("--seed", type=int, default=42, help="root seed every cell seed derives from (default: 42)")
     parser.add_argument("-o", "--output-dir", type=Path, help="run directory (default: runs/PROFILE)")
     parser.add_argument(
         "--cache-dir", type=Path, default=None,
         help="cache for datasets and meta-trained weights (default: $BENCH_CACHE_DIR or ~/.cache/fewshot-bench)",
     )
+
     parser.add_argument("--backbone", default=DEFAULT_BACKBONE, help="encoder: the packaged default, a local directory or a hub id")
     parser.add_argument("--backbone-revision", default=None, help="hub revision (commit) to pin a hub backbone to")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+
     parser.add_argument("--force", action="store_true", help="rerun cells whose records already exist")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="METHOD.PARAM=VALUE",
@@ -53,6 +57,7 @@ def add_parser(subparsers) -> None:
         "VALUE is parsed as YAML, so 3, 0.1, true and [1, 2] work)",
     )
     add_data_options(parser)
+
     parser.set_defaults(handler=handle)
 
 
