@@ -33,14 +33,18 @@ class HeadPredictor(Predictor):
         self.batch_size = batch_size
         self.info = info
 
+    def logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Score one tokenised batch; subclasses substitute other weights here."""
+        return self.model(batch)
+
     @torch.no_grad()
     def predict(self, data: LabeledSet) -> Prediction:
-        outside = data.label_names.index("O") if data.is_ner else 0
+        outside = data.label_names.index("O") if data.is_ner and "O" in data.label_names else 0
         predictions: list = []
         for chunk in batches(len(data), self.batch_size):
             part = data.subset(chunk)
             batch, _ = encode_labeled(self.tokenizer, part, self.max_length)
-            logits = self.model(batch)
+            logits = self.logits(batch)
             if data.is_ner:
                 positions = first_subword_positions(self.tokenizer, part, self.max_length)
                 predictions.extend(word_predictions(logits, positions, outside))

@@ -33,12 +33,13 @@ from torch import nn
 from torch.func import functional_call
 
 from baselines._episodic import curve_point, episode_sampler, freeze_except, trainable_parameter_names
+from baselines.finetune import HeadPredictor
 from bench.backbone import load_encoder, load_tokenizer
 from bench.data import LabeledSet
-from bench.encoding import batches, encode_labeled, first_subword_positions, word_predictions
+from bench.encoding import batches, encode_labeled
 from bench.methods import METHODS
 from bench.models import EncoderWithHead, classification_loss
-from bench.protocol import Method, MethodContext, Prediction, Predictor
+from bench.protocol import Method, MethodContext, Predictor
 from bench.seeding import numpy_rng, torch_generator
 from bench.weights_cache import cache_entry, load_entry, restore, save_entry, trainable_tensors
 
@@ -127,31 +128,15 @@ def meta_update(
     return results
 
 
-class FunctionalPredictor(Predictor):
+class FunctionalPredictor(HeadPredictor):
     """Predictions of a shared model evaluated with a predictor-specific set of weights."""
 
     def __init__(self, model: EncoderWithHead, params: Params, tokenizer, max_length: int, batch_size: int, info: dict[str, Any]) -> None:
-        self.model = model
+        super().__init__(model, tokenizer, max_length, batch_size, info)
         self.params = {name: value.detach() for name, value in params.items()}
-        self.tokenizer = tokenizer
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.info = info
 
-    @torch.no_grad()
-    def predict(self, data: LabeledSet) -> Prediction:
-        outside = data.label_names.index("O") if data.is_ner and "O" in data.label_names else 0
-        predictions: list = []
-        for chunk in batches(len(data), self.batch_size):
-            part = data.subset(chunk)
-            batch, _ = encode_labeled(self.tokenizer, part, self.max_length)
-            logits = functional_call(self.model, self.params, (batch,))
-            if data.is_ner:
-                positions = first_subword_positions(self.tokenizer, part, self.max_length)
-                predictions.extend(word_predictions(logits, positions, outside))
-            else:
-                predictions.extend(logits.argmax(-1).tolist())
-        return predictions
+    def logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return functional_call(self.model, self.params, (batch,))
 
     @torch.no_grad()
     def loss(self, data: LabeledSet) -> float:
